@@ -12,21 +12,19 @@ export class SpecError extends Error {
 const CRON_FIELD = /^[\d*,/-]+$/;
 
 /**
- * A fetch interval as a pg-boss cron expression (6 fields, seconds first). Intervals must divide
- * the next unit evenly so ticks stay evenly spaced across minute/hour boundaries.
+ * A fetch interval as a cron expression. pg-boss fires schedules at most once per minute per
+ * schedule (its occurrence window is 60 s), so intervals are whole minutes, and must divide the
+ * next unit evenly so ticks stay evenly spaced across hour/day boundaries.
  */
 export function intervalToCron(seconds: number): string {
-  if (!Number.isInteger(seconds) || seconds < 5 || seconds > 86400) throw new SpecError([`schedule.intervalSeconds ${seconds} must be an integer in [5, 86400]`]);
-  if (seconds < 60 && 60 % seconds === 0) return `*/${seconds} * * * * *`;
-  if (seconds % 60 === 0) {
-    const minutes = seconds / 60;
-    if (minutes < 60 && 60 % minutes === 0) return `0 */${minutes} * * * *`;
-    if (minutes % 60 === 0) {
-      const hours = minutes / 60;
-      if (24 % hours === 0) return `0 0 */${hours} * * *`;
-    }
+  if (!Number.isInteger(seconds) || seconds < 60 || seconds > 86400 || seconds % 60 !== 0) {
+    throw new SpecError([`schedule.intervalSeconds ${seconds} must be a whole number of minutes between 60 and 86400`]);
   }
-  throw new SpecError([`schedule.intervalSeconds ${seconds} must divide a minute, an hour or a day evenly (e.g. 10, 30, 60, 300, 3600)`]);
+  const minutes = seconds / 60;
+  if (minutes < 60 && 60 % minutes === 0) return minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`;
+  if (minutes === 1440) return '0 0 * * *';
+  if (minutes % 60 === 0 && 24 % (minutes / 60) === 0) return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
+  throw new SpecError([`schedule.intervalSeconds ${seconds} must divide an hour or a day evenly (e.g. 60, 300, 900, 3600)`]);
 }
 
 export function isValidTimeZone(tz: string): boolean {
@@ -52,7 +50,7 @@ export function resolveSpec(spec: PlanSourceSpec | undefined): ResolvedSpec {
   if (sched.cron && sched.intervalSeconds !== undefined) problems.push('spec.schedule: set either cron or intervalSeconds, not both');
   else if (sched.cron) {
     const fields = sched.cron.trim().split(/\s+/);
-    if ((fields.length !== 5 && fields.length !== 6) || !fields.every((f) => CRON_FIELD.test(f))) problems.push(`spec.schedule.cron ${JSON.stringify(sched.cron)} is not a cron expression`);
+    if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) problems.push(`spec.schedule.cron ${JSON.stringify(sched.cron)} is not a cron expression`);
     else cron = sched.cron.trim();
   } else {
     try {

@@ -40,6 +40,7 @@ export async function startBoss(connectionString: string, log: Logger, opts: { s
     schedule: opts.schedule ?? false,
     supervise: opts.supervise ?? true,
     cronWorkerIntervalSeconds: 1,
+    cronMonitorIntervalSeconds: 5,
     application_name: 'plansync-boss',
   });
   boss.on('error', (err: Error) => log.error({ err }, 'pg-boss error'));

@@ -41,6 +41,9 @@ export class PlanListParser {
   /** Ends the document; throws if it was truncated or not a planList. */
   end(): void {
     if (this.error) throw this.error;
+    if (this.sawRoot && this.stack.length > 0) {
+      throw new XmlFormatError(`document ended inside <${this.stack[this.stack.length - 1]}> (truncated)`);
+    }
     this.sax.close();
     if (this.error) throw this.error;
     if (!this.sawRoot) throw new XmlFormatError('document has no <planList> root');
