@@ -22,6 +22,8 @@ commands:
   worker                   fetcher and processor in one process
   controller [--file-dir D]  PlanSource operator (Kubernetes), or file mode reading YAML from D
   migrate                  apply database migrations and create the job queues
+  ingest --url U [--source NS/NAME] [--timezone TZ]
+                           one fetch of U stored right away (no queue); prints the outcome as JSON
   provider-sim [--port 9090] [--latency-ms N] [--failure-rate P] [--fault F] [--faults F,F,...] [--loop] FILE...
                            provider simulator; faults: ${FAULTS.join(', ')}
 `;
@@ -58,6 +60,31 @@ async function main(argv: string[]): Promise<void> {
       await pool.end();
       log.info({ applied }, 'migrations done');
       return;
+    }
+    case 'ingest': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { url: { type: 'string' }, source: { type: 'string', default: 'default/cli' }, timezone: { type: 'string', default: 'UTC' }, 'timeout-seconds': { type: 'string', default: '30' } },
+      });
+      if (!values.url) throw new ConfigError('ingest needs --url');
+      const { pool } = await withDatabase(config);
+      const { runFetch } = await import('./fetcher/fetcher.js');
+      const { storeBatch } = await import('./processor/store.js');
+      const started = Date.now();
+      const result = await runFetch(
+        {
+          pool,
+          log,
+          enqueue: async (batch) => void (await storeBatch(pool, batch)),
+          batchSize: config.PROCESS_BATCH_SIZE,
+          maxBodyBytes: config.FETCH_MAX_BODY_BYTES,
+        },
+        { source: values.source!, url: values.url, format: 'fever-xml', timezone: values.timezone!, timeoutSeconds: Number(values['timeout-seconds']) },
+      );
+      await pool.end();
+      const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+      process.stdout.write(`${JSON.stringify({ ...result, seconds: (Date.now() - started) / 1000, maxRssMb })}\n`);
+      process.exit(result.outcome === 'failed' ? 1 : 0);
     }
     case 'api': {
       const { url, pool } = await withDatabase(config);

@@ -7,7 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { request, errors as undiciErrors } from 'undici';
+import http from 'node:http';
+import https from 'node:https';
 
 export type FetchFailureReason =
   | 'http_status'
@@ -48,36 +49,57 @@ function header(value: string | string[] | undefined): string | null {
   return Array.isArray(value) ? (value[0] ?? null) : value;
 }
 
+// node:http rather than undici: undici 7 (bundled and npm) can fail an internal assertion and take
+// the process down when a server closes the connection while the body is paused for backpressure.
+const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
+
+function get(url: URL, headers: Record<string, string>, idleTimeoutMs: number, signal: AbortSignal): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const secure = url.protocol === 'https:';
+    const req = (secure ? https : http).request(url, { method: 'GET', headers, agent: secure ? agents.https : agents.http, signal });
+    // Socket idle timeout: covers connect, a slow first byte, and silence between body chunks.
+    req.setTimeout(idleTimeoutMs, () => req.destroy(Object.assign(new Error(`no data for ${idleTimeoutMs} ms`), { name: 'TimeoutError' })));
+    req.once('response', (res) => {
+      res.once('error', () => {}); // surfaced to the body reader
+      resolve(res);
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
 export async function fetchSnapshot(req: SnapshotRequest): Promise<Snapshot> {
   const headers: Record<string, string> = { accept: 'application/xml, text/xml;q=0.9, */*;q=0.1', ...req.headers };
   if (req.etag) headers['if-none-match'] = req.etag;
   if (req.lastModified) headers['if-modified-since'] = req.lastModified;
   const deadline = AbortSignal.timeout(req.totalTimeoutMs);
-  let res;
+  let url: URL;
   try {
-    res = await request(req.url, {
-      method: 'GET',
-      headers,
-      headersTimeout: req.headersTimeoutMs,
-      bodyTimeout: req.bodyTimeoutMs,
-      signal: deadline,
-    });
+    url = new URL(req.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported protocol ${url.protocol}`);
+  } catch (err) {
+    throw new FetchFailure('connection', `invalid provider URL: ${(err as Error).message}`, false);
+  }
+  let res: http.IncomingMessage;
+  try {
+    res = await get(url, headers, req.headersTimeoutMs, deadline);
   } catch (err) {
     throw classify(err);
   }
-  if (res.statusCode === 304) {
-    res.body.resume();
+  const status = res.statusCode ?? 0;
+  if (status === 304) {
+    res.resume();
     return { status: 'not_modified' };
   }
-  if (res.statusCode < 200 || res.statusCode > 299) {
-    await res.body.dump().catch(() => {});
+  if (status < 200 || status > 299) {
+    res.resume();
     // 4xx other than 408/429 will not get better by retrying.
-    const retryable = res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429;
-    throw new FetchFailure('http_status', `provider answered HTTP ${res.statusCode}`, retryable);
+    const retryable = status >= 500 || status === 408 || status === 429;
+    throw new FetchFailure('http_status', `provider answered HTTP ${status}`, retryable);
   }
   const declared = Number(header(res.headers['content-length']) ?? NaN);
   if (Number.isFinite(declared) && declared > req.maxBodyBytes) {
-    res.body.destroy();
+    res.destroy();
     throw new FetchFailure('too_large', `body of ${declared} bytes exceeds the limit of ${req.maxBodyBytes}`, false);
   }
   const dir = await mkdtemp(join(tmpdir(), 'plansync-fetch-'));
@@ -87,7 +109,7 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<Snapshot> {
   const hash = createHash('sha256');
   let bytes = 0;
   try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
       bytes += chunk.length;
       if (bytes > req.maxBodyBytes) {
         throw new FetchFailure('too_large', `body exceeds the limit of ${req.maxBodyBytes} bytes`, false);
@@ -98,7 +120,7 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<Snapshot> {
     out.end();
     await once(out, 'finish');
   } catch (err) {
-    res.body.destroy();
+    res.destroy();
     out.destroy();
     await cleanup();
     throw err instanceof FetchFailure ? err : classify(err);
@@ -119,21 +141,12 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<Snapshot> {
 }
 
 function classify(err: unknown): FetchFailure {
-  const e = err as Error & { code?: string; cause?: { code?: string } };
-  if (
-    e instanceof undiciErrors.HeadersTimeoutError ||
-    e instanceof undiciErrors.BodyTimeoutError ||
-    e instanceof undiciErrors.ConnectTimeoutError ||
-    e.name === 'TimeoutError' ||
-    e.name === 'AbortError'
-  ) {
+  const e = err as Error & { code?: string };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'ETIMEDOUT') {
     return new FetchFailure('timeout', `provider timed out: ${e.message}`, true, { cause: err });
   }
-  if (e instanceof undiciErrors.ResponseContentLengthMismatchError || e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
-    return new FetchFailure('truncated', `body truncated: ${e.message}`, true, { cause: err });
+  if (e.code === 'ECONNRESET' && /aborted/i.test(e.message)) {
+    return new FetchFailure('truncated', `body cut off: ${e.message}`, true, { cause: err });
   }
-  if (e instanceof undiciErrors.InvalidArgumentError) {
-    return new FetchFailure('connection', `invalid request: ${e.message}`, false, { cause: err });
-  }
-  return new FetchFailure('connection', `connection failed: ${e.code ?? e.cause?.code ?? ''} ${e.message}`.trim(), true, { cause: err });
+  return new FetchFailure('connection', `connection failed: ${[e.code, e.message].filter(Boolean).join(' ')}`, true, { cause: err });
 }
