@@ -153,9 +153,9 @@ export async function runFetch(deps: FetcherDeps, job: FetchJobData, signal?: Ab
       headers: job.headers,
       etag: state?.etag,
       lastModified: state?.last_modified,
-      headersTimeoutMs: timeoutMs,
-      bodyTimeoutMs: timeoutMs,
-      totalTimeoutMs: Math.max(timeoutMs * 4, 60_000),
+      // timeoutSeconds bounds the whole request (a slow drip cannot hold a worker); silence is cut sooner.
+      headersTimeoutMs: Math.min(timeoutMs, 10_000), // idle: connect, first byte, gaps in the body
+      totalTimeoutMs: timeoutMs,
       maxBodyBytes: job.maxBodyBytes ?? deps.maxBodyBytes,
     }, signal);
   } catch (err) {

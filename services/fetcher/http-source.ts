@@ -33,8 +33,6 @@ export interface SnapshotRequest {
   lastModified?: string | null | undefined;
   /** Time to response headers (covers connect and slow first byte). */
   headersTimeoutMs: number;
-  /** Longest silence allowed between body chunks (slow drip). */
-  bodyTimeoutMs: number;
   /** Whole request deadline. */
   totalTimeoutMs: number;
   maxBodyBytes: number;
@@ -123,7 +121,8 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<Snapshot> {
     res.destroy();
     out.destroy();
     await cleanup();
-    throw err instanceof FetchFailure ? err : classify(err);
+    if (err instanceof FetchFailure) throw err;
+    throw deadline.aborted ? new FetchFailure('timeout', `provider exceeded the ${req.totalTimeoutMs} ms deadline`, true, { cause: err }) : classify(err);
   }
   if (Number.isFinite(declared) && declared !== bytes) {
     await cleanup();
