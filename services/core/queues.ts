@@ -32,13 +32,21 @@ export interface ProcessJobData {
   plans: NormalizedPlan[];
 }
 
-export async function startBoss(connectionString: string, log: Logger, opts: { schedule?: boolean; supervise?: boolean } = {}): Promise<PgBoss> {
+export async function startBoss(
+  connectionString: string,
+  log: Logger,
+  opts: { schedule?: boolean; supervise?: boolean; superviseIntervalSeconds?: number } = {},
+): Promise<PgBoss> {
   const boss = new PgBoss({
     connectionString,
     schema: 'pgboss',
     max: 4,
     schedule: opts.schedule ?? false,
     supervise: opts.supervise ?? true,
+    // Expired jobs (a worker killed mid-job) are found by the monitor pass: every 15 s rather than
+    // pg-boss's default minute, so a dead processor's batch is retried soon after its lease ends.
+    superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 15,
+    monitorIntervalSeconds: opts.superviseIntervalSeconds ?? 15,
     cronWorkerIntervalSeconds: 1,
     cronMonitorIntervalSeconds: 5,
     application_name: 'plansync-boss',
@@ -79,7 +87,7 @@ export async function ensureQueues(boss: PgBoss): Promise<void> {
     retryDelay: 1,
     retryBackoff: true,
     retryDelayMax: 60,
-    expireInSeconds: 300,
+    expireInSeconds: 120, // a batch takes well under a second; a dead processor's lease ends soon
     deadLetter: QUEUE.processDead,
   });
 }

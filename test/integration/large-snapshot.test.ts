@@ -27,7 +27,7 @@ beforeAll(async () => {
     for (const part of syntheticPlanList({ plans, zonesPerPlan: 100 })) {
       if (!out.write(part)) await new Promise((r) => out.once('drain', r));
     }
-    await new Promise((r) => out.end(r));
+    await new Promise<void>((r) => out.end(() => r()));
   }
   server = http.createServer((req, res) => {
     const file = join(dir, req.url!.slice(1));
