@@ -25,7 +25,7 @@ beforeAll(async () => {
   for (const plans of [2_500, 10_000]) {
     const out = createWriteStream(join(dir, `${plans}.xml`));
     for (const part of syntheticPlanList({ plans, zonesPerPlan: 100 })) {
-      if (!out.write(part)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(part)) await new Promise<void>((r) => out.once('drain', () => r()));
     }
     await new Promise<void>((r) => out.end(() => r()));
   }
