@@ -10,7 +10,7 @@ import { startTracing } from './core/tracing.js';
 import { startFetchWorker } from './fetcher/worker.js';
 import { startProcessWorker } from './processor/worker.js';
 import { FAULTS, ProviderSimulator, type Fault } from './provider-sim/server.js';
-import { onShutdown, startApi, startMetricsServer, type Stoppable } from './runtime.js';
+import { onShutdown, startApi, startMetricsServer, startQueueDepthMetrics, type Stoppable } from './runtime.js';
 
 const USAGE = `usage: plansync <command> [options]
 
@@ -103,6 +103,7 @@ async function main(argv: string[]): Promise<void> {
         stops.push(await startFetchWorker(boss, pool, log, { concurrency: config.FETCH_CONCURRENCY, batchSize: config.PROCESS_BATCH_SIZE, maxBodyBytes: config.FETCH_MAX_BODY_BYTES }));
       }
       if (command !== 'fetcher') stops.push(await startProcessWorker(boss, pool, log, config.PROCESS_CONCURRENCY));
+      stops.push(startQueueDepthMetrics(boss, log));
       stops.push(await startMetricsServer(config.METRICS_PORT, config.HOST, log));
       break;
     }

@@ -75,6 +75,17 @@ export async function queueDepth(boss: PgBoss, name: string = QUEUE.process): Pr
   return { queued, active };
 }
 
+/** Keeps the queue-depth gauges current in worker processes. */
+export function startQueueDepthMetrics(boss: PgBoss, log: Logger, everyMs = 5000): Stoppable {
+  const tick = () => {
+    for (const q of [QUEUE.fetch, QUEUE.process]) queueDepth(boss, q).catch((err) => log.debug({ err }, 'queue depth read failed'));
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return { stop: async () => clearInterval(timer) };
+}
+
 export function onShutdown(log: Logger, stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (signal: string) => {

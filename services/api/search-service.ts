@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import fastJson from 'fast-json-stringify';
+import { trace } from '@opentelemetry/api';
 import { metrics } from '../core/metrics.js';
 import { searchOkSchema, type EventSummary } from './schemas.js';
 import { searchEvents, type SearchRange } from './search-repository.js';
 import type { SearchCache } from './search-cache.js';
+
+const tracer = trace.getTracer('plansync-api');
 
 const serialize = fastJson(searchOkSchema as never) as (doc: { data: { events: EventSummary[] }; error: null }) => string;
 
@@ -36,7 +39,19 @@ export class SearchService {
     private readonly ttlSeconds = 300,
   ) {}
 
-  async search(query: SearchRange): Promise<SearchResult> {
+  search(query: SearchRange): Promise<SearchResult> {
+    return tracer.startActiveSpan('search', async (span) => {
+      try {
+        const result = await this.lookup(query);
+        span.setAttribute('plansync.cache', result.source);
+        return result;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async lookup(query: SearchRange): Promise<SearchResult> {
     const range = { startsAt: canonicalInstant(query.startsAt), endsAt: canonicalInstant(query.endsAt) };
     const version = this.versions.version;
     // The version is part of the key: a processor write bumps it, so stale entries are simply never read again.

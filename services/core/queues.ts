@@ -50,6 +50,8 @@ export async function startBoss(
     cronWorkerIntervalSeconds: 1,
     cronMonitorIntervalSeconds: 5,
     application_name: 'plansync-boss',
+    // The trace active at send() rides in the job, so fetch -> process -> store is one trace.
+    openTelemetry: { propagateContext: true },
   });
   boss.on('error', (err: Error) => log.error({ err }, 'pg-boss error'));
   await boss.start();

@@ -11,7 +11,7 @@ import { startBoss } from '../core/queues.js';
 import { startFetchWorker } from '../fetcher/worker.js';
 import { startProcessWorker } from '../processor/worker.js';
 import { ProviderSimulator } from '../provider-sim/server.js';
-import { onShutdown, startApi, type Stoppable } from '../runtime.js';
+import { onShutdown, startApi, startQueueDepthMetrics, type Stoppable } from '../runtime.js';
 import { FileSourceController } from '../../controller/file-mode/file-sources.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
@@ -44,6 +44,7 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
   await migrate(pool);
   const boss = await startBoss(databaseUrl, log, { schedule: true });
   stops.push({ stop: () => boss.stop({ graceful: true, timeout: 5000 }) });
+  stops.push(startQueueDepthMetrics(boss, log));
   const fetcher = await startFetchWorker(boss, pool, log, {
     concurrency: config.FETCH_CONCURRENCY,
     batchSize: config.PROCESS_BATCH_SIZE,

@@ -3,6 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import CircuitBreaker from 'opossum';
+import { trace } from '@opentelemetry/api';
 import type pg from 'pg';
 import type { Logger } from '../core/logger.js';
 import { fullJitterDelay, sleep } from '../core/backoff.js';
@@ -140,7 +141,21 @@ async function fetchWithRetry(deps: FetcherDeps, job: FetchJobData, req: Snapsho
 
 const defaultBreakers = new BreakerRegistry();
 
-export async function runFetch(deps: FetcherDeps, job: FetchJobData, signal?: AbortSignal): Promise<FetchResult> {
+const tracer = trace.getTracer('plansync-fetcher');
+
+export function runFetch(deps: FetcherDeps, job: FetchJobData, signal?: AbortSignal): Promise<FetchResult> {
+  return tracer.startActiveSpan('fetch', { attributes: { 'plansync.source': job.source } }, async (span) => {
+    try {
+      const result = await fetchOnce(deps, job, signal);
+      span.setAttributes({ 'plansync.outcome': result.outcome, 'plansync.plans': result.plans, 'plansync.rejected': result.rejected });
+      return result;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function fetchOnce(deps: FetcherDeps, job: FetchJobData, signal?: AbortSignal): Promise<FetchResult> {
   const started = process.hrtime.bigint();
   const log = deps.log.child({ source: job.source });
   const result: FetchResult = { outcome: 'failed', plans: 0, rejected: 0, batches: 0, bytes: 0 };

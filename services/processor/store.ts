@@ -1,6 +1,7 @@
 // The only writer of plans. One batch = one transaction: it commits whole or not at all, so a
 // processor killed mid-batch leaves nothing half-written and the retried job converges to the same rows.
 import type pg from 'pg';
+import { trace } from '@opentelemetry/api';
 import { dedupeById } from '../ingest/normalize.js';
 import type { ProcessJobData } from '../core/queues.js';
 
@@ -43,7 +44,19 @@ export interface StoreResult {
   version: number;
 }
 
-export async function storeBatch(pool: pg.Pool, data: ProcessJobData): Promise<StoreResult> {
+const tracer = trace.getTracer('plansync-processor');
+
+export function storeBatch(pool: pg.Pool, data: ProcessJobData): Promise<StoreResult> {
+  return tracer.startActiveSpan('store-batch', { attributes: { 'plansync.source': data.source, 'plansync.plans': data.plans.length } }, async (span) => {
+    try {
+      return await writeBatch(pool, data);
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function writeBatch(pool: pg.Pool, data: ProcessJobData): Promise<StoreResult> {
   const plans = dedupeById(data.plans);
   if (plans.length === 0) return { written: 0, version: 0 };
   const client = await pool.connect();

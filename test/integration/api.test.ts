@@ -113,3 +113,24 @@ describe('operational endpoints', () => {
     expect(res.json()).toEqual({ error: { code: 'not_found', message: 'no route for GET /nope' }, data: null });
   });
 });
+
+describe('rate limit', () => {
+  it('answers past the configured limit with 429 in the error envelope, and never limits probes', async () => {
+    const limited = await buildApp({
+      log: silentLog,
+      search: new SearchService(db.pool, versions, null),
+      readiness: { database: async () => true, cache: () => 'disabled' },
+      rateLimit: { max: 3, timeWindowMs: 60_000 },
+    });
+    try {
+      const codes = [];
+      for (let i = 0; i < 5; i++) codes.push((await limited.inject('/search')).statusCode);
+      expect(codes).toEqual([200, 200, 200, 429, 429]);
+      const res = await limited.inject('/search');
+      expect(res.json()).toMatchObject({ error: { code: 'rate_limited' }, data: null });
+      for (let i = 0; i < 5; i++) expect((await limited.inject('/healthz')).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
