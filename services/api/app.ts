@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../core/logger.js';
-import { registry } from '../core/metrics.js';
-import { metrics } from '../core/metrics.js';
+import fp from 'fastify-plugin';
+import { metrics, registry } from '../core/metrics.js';
 import { errorBody } from './schemas.js';
 import { searchRoute } from './search-route.js';
 import type { SearchService } from './search-service.js';
@@ -22,7 +22,8 @@ export interface AppOptions {
 }
 
 // Every error leaves in the spec's envelope: {error: {code, message}, data: null}.
-const errorEnvelope: FastifyPluginAsync = async (app) => {
+// fastify-plugin: these hooks and handlers apply to the whole app, not just an encapsulated child.
+const errorEnvelope = fp(async (app) => {
   app.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, req, reply) => {
     if (err.validation) {
       return reply.code(400).send(errorBody('bad_request', err.message));
@@ -33,18 +34,16 @@ const errorEnvelope: FastifyPluginAsync = async (app) => {
     return reply.code(status).send(errorBody(code, status === 500 ? 'internal error' : err.message));
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`)));
-};
-(errorEnvelope as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+});
 
-const requestMetrics: FastifyPluginAsync = async (app) => {
+const requestMetrics = fp(async (app) => {
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe(
       { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
   });
-};
-(requestMetrics as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+});
 
 const operations = (readiness: Readiness): FastifyPluginAsync => async (app) => {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));

@@ -60,6 +60,10 @@ async function writeBatch(pool: pg.Pool, data: ProcessJobData): Promise<StoreRes
   const plans = dedupeById(data.plans);
   if (plans.length === 0) return { written: 0, version: 0 };
   const client = await pool.connect();
+  // A server lost while the client is checked out surfaces through the failing query; without a
+  // listener the client's 'error' event would also crash the worker.
+  const ignore = () => {};
+  client.on('error', ignore);
   try {
     await client.query('BEGIN');
     const res = await client.query(UPSERT, [JSON.stringify(plans), data.source, data.timezone, data.observedAt]);
@@ -73,6 +77,7 @@ async function writeBatch(pool: pg.Pool, data: ProcessJobData): Promise<StoreRes
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
+    client.off('error', ignore);
     client.release();
   }
 }

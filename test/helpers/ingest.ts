@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { createLogger } from '../../services/core/logger.js';
+import { ProviderSimulator } from '../../services/provider-sim/server.js';
 import type { FetchJobData } from '../../services/core/queues.js';
 import { BreakerRegistry, runFetch, type FetchResult } from '../../services/fetcher/fetcher.js';
 import { storeBatch } from '../../services/processor/store.js';
@@ -33,6 +34,16 @@ export async function ingestOnce(pool: pg.Pool, job: FetchJobData, opts: { batch
     },
     job,
   );
+}
+
+/** Stores the provider's sample snapshots in order, through the simulator, as a test's starting data. */
+export async function ingestDocuments(pool: pg.Pool, documents: string[]): Promise<void> {
+  const sim = await new ProviderSimulator({ documents }).start();
+  try {
+    for (let i = 0; i < documents.length; i++) await ingestOnce(pool, fetchJob(sim.url));
+  } finally {
+    await sim.stop();
+  }
 }
 
 export interface StoredPlan {

@@ -3,10 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../services/api/app.js';
 import { SearchService } from '../../services/api/search-service.js';
-import { ProviderSimulator } from '../../services/provider-sim/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { fixture } from '../helpers/fixtures.js';
-import { fetchJob, ingestOnce, silentLog } from '../helpers/ingest.js';
+import { ingestDocuments, silentLog } from '../helpers/ingest.js';
 
 let db: TestDatabase;
 let app: FastifyInstance;
@@ -14,10 +13,7 @@ const versions = { version: 1 };
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const sim = await new ProviderSimulator({ documents: [fixture('response_1.xml'), fixture('response_2.xml')] }).start();
-  await ingestOnce(db.pool, fetchJob(sim.url));
-  await ingestOnce(db.pool, fetchJob(sim.url));
-  await sim.stop();
+  await ingestDocuments(db.pool, [fixture('response_1.xml'), fixture('response_2.xml')]);
   app = await buildApp({
     log: silentLog,
     search: new SearchService(db.pool, versions, null),

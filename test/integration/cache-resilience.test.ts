@@ -5,10 +5,9 @@ import type pg from 'pg';
 import { buildApp } from '../../services/api/app.js';
 import { RedisSearchCache } from '../../services/api/search-cache.js';
 import { SearchService } from '../../services/api/search-service.js';
-import { ProviderSimulator } from '../../services/provider-sim/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { fixture } from '../helpers/fixtures.js';
-import { fetchJob, ingestOnce, silentLog } from '../helpers/ingest.js';
+import { ingestDocuments, silentLog } from '../helpers/ingest.js';
 import { waitFor } from '../helpers/ports.js';
 import { TestRedis } from '../helpers/redis.js';
 
@@ -21,10 +20,7 @@ const versions = { version: 1 };
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const sim = await new ProviderSimulator({ documents: [fixture('response_1.xml'), fixture('response_2.xml')] }).start();
-  await ingestOnce(db.pool, fetchJob(sim.url));
-  await ingestOnce(db.pool, fetchJob(sim.url));
-  await sim.stop();
+  await ingestDocuments(db.pool, [fixture('response_1.xml'), fixture('response_2.xml')]);
   redis = await TestRedis.start();
   cache = new RedisSearchCache(redis.url, silentLog, { timeoutMs: 50, resetTimeoutMs: 500 });
   // Count the queries search sends to Postgres.

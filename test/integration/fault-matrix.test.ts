@@ -9,7 +9,7 @@ import { BreakerRegistry } from '../../services/fetcher/fetcher.js';
 import { ProviderSimulator, type Fault } from '../../services/provider-sim/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { fixture } from '../helpers/fixtures.js';
-import { fetchJob, ingestOnce, silentLog, storedPlans } from '../helpers/ingest.js';
+import { fetchJob, ingestDocuments, ingestOnce, silentLog, storedPlans } from '../helpers/ingest.js';
 
 let db: TestDatabase;
 let app: FastifyInstance;
@@ -17,9 +17,7 @@ let baseline: Awaited<ReturnType<typeof storedPlans>>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const sim = await new ProviderSimulator({ documents: [fixture('response_1.xml')] }).start();
-  await ingestOnce(db.pool, fetchJob(sim.url));
-  await sim.stop();
+  await ingestDocuments(db.pool, [fixture('response_1.xml')]);
   baseline = await storedPlans(db.pool);
   app = await buildApp({ log: silentLog, search: new SearchService(db.pool, { version: 1 }, null), readiness: { database: async () => true, cache: () => 'disabled' } });
 });
