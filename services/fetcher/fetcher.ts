@@ -169,7 +169,7 @@ async function fetchOnce(deps: FetcherDeps, job: FetchJobData, signal?: AbortSig
       etag: state?.etag,
       lastModified: state?.last_modified,
       // timeoutSeconds bounds the whole request (a slow drip cannot hold a worker); silence is cut sooner.
-      headersTimeoutMs: Math.min(timeoutMs, 10_000), // idle: connect, first byte, gaps in the body
+      idleTimeoutMs: Math.min(timeoutMs, 10_000),
       totalTimeoutMs: timeoutMs,
       maxBodyBytes: job.maxBodyBytes ?? deps.maxBodyBytes,
     }, signal);

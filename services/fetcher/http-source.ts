@@ -31,8 +31,8 @@ export interface SnapshotRequest {
   headers?: Record<string, string> | undefined;
   etag?: string | null | undefined;
   lastModified?: string | null | undefined;
-  /** Time to response headers (covers connect and slow first byte). */
-  headersTimeoutMs: number;
+  /** Longest silence allowed on the socket: covers connect, a slow first byte and gaps in the body. */
+  idleTimeoutMs: number;
   /** Whole request deadline. */
   totalTimeoutMs: number;
   maxBodyBytes: number;
@@ -80,7 +80,7 @@ export async function fetchSnapshot(req: SnapshotRequest): Promise<Snapshot> {
   }
   let res: http.IncomingMessage;
   try {
-    res = await get(url, headers, req.headersTimeoutMs, deadline);
+    res = await get(url, headers, req.idleTimeoutMs, deadline);
   } catch (err) {
     throw classify(err);
   }
