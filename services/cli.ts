@@ -20,7 +20,8 @@ commands:
   fetcher                  fetch worker (DATABASE_URL)
   processor                process worker (DATABASE_URL)
   worker                   fetcher and processor in one process
-  controller [--file-dir D]  PlanSource operator (Kubernetes), or file mode reading YAML from D
+  controller [--file-dir D] [--kubeconfig F]
+                           PlanSource operator (Kubernetes: KUBECONFIG or in-cluster), or file mode reading YAML from D
   migrate                  apply database migrations and create the job queues
   ingest --url U [--source NS/NAME] [--timezone TZ]
                            one fetch of U stored right away (no queue); prints the outcome as JSON
@@ -109,8 +110,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'controller': {
       const { runController } = await import('../controller/main.js');
-      const { values } = parseArgs({ args: rest, options: { 'file-dir': { type: 'string' } } });
-      stops.push(await runController(config, log, { fileDir: values['file-dir'] }));
+      const { values } = parseArgs({ args: rest, options: { 'file-dir': { type: 'string' }, kubeconfig: { type: 'string' } } });
+      stops.push(await runController(config, log, { fileDir: values['file-dir'], kubeconfig: values.kubeconfig }));
       break;
     }
     case 'provider-sim': {

@@ -49,20 +49,24 @@ export async function startApi(config: Config, log: Logger, pool: pg.Pool, datab
 }
 
 /** /metrics and /healthz for worker processes, which have no API server of their own. */
-export async function startMetricsServer(port: number, host: string, log: Logger): Promise<Stoppable> {
+export async function startMetricsServer(port: number, host: string, log: Logger, ready: () => boolean = () => true): Promise<Stoppable & { port: number }> {
   collectDefaultMetrics();
   const server = http.createServer(async (req, res) => {
     if (req.url === '/metrics') {
       res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
-    } else if (req.url === '/healthz' || req.url === '/readyz') {
+    } else if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else if (req.url === '/readyz') {
+      const ok = ready();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(ok ? '{"status":"ok"}' : '{"status":"starting"}');
     } else {
       res.writeHead(404).end();
     }
   });
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  log.info({ port }, 'metrics listening');
-  return { stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const bound = (server.address() as import('node:net').AddressInfo).port;
+  log.info({ port: bound }, 'metrics listening');
+  return { port: bound, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /** Queue depth for metrics and the autoscaler: queued (ready + retry) plus active. */

@@ -27,6 +27,26 @@ const schema = z.object({
   PLANSOURCES_DIR: z.string().default('examples/plansources'),
   DATA_DIR: z.string().default('.data'),
   OTEL_ENABLED: bool.default(false),
+  // Controller (operator) settings; see README "The operator".
+  WATCH_NAMESPACES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'each namespace must be a DNS-1123 label'))),
+  POD_NAMESPACE: z.string().optional(),
+  POD_NAME: z.string().optional(),
+  LEADER_ELECTION: bool.default(true),
+  LEADER_ELECTION_ID: z.string().default('plansync-controller'),
+  LEASE_DURATION_SECONDS: int(2, 3600).default(15),
+  RENEW_DEADLINE_SECONDS: int(1, 3600).default(10),
+  RETRY_PERIOD_SECONDS: int(1, 3600).default(2),
+  RECONCILE_WORKERS: int(1, 64).default(4),
+  STATUS_REFRESH_SECONDS: int(1, 3600).default(30),
+  INFORMER_RELIST_SECONDS: int(10, 86400).default(300),
+  WATCH_SILENCE_SECONDS: int(2, 3600).default(90),
+  PROCESSOR_DEPLOYMENT: z.string().default('plansync-processor'),
+  PROCESSOR_MAX_REPLICAS: int(0, 1000).default(20),
+  AUTOSCALE_INTERVAL_SECONDS: int(1, 3600).default(15),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -41,7 +61,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return result.data;
+  const c = result.data;
+  if (!(c.LEASE_DURATION_SECONDS > c.RENEW_DEADLINE_SECONDS && c.RENEW_DEADLINE_SECONDS > c.RETRY_PERIOD_SECONDS)) {
+    throw new ConfigError('invalid configuration:\n  LEASE_DURATION_SECONDS > RENEW_DEADLINE_SECONDS > RETRY_PERIOD_SECONDS must hold');
+  }
+  return c;
 }
 
 export function requireSetting<K extends keyof Config>(config: Config, key: K): NonNullable<Config[K]> {

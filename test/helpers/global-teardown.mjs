@@ -1,3 +1,3 @@
 export default async function globalTeardown() {
-  await globalThis.__plansyncPg?.stop();
+  await Promise.all([globalThis.__plansyncPg?.stop(), globalThis.__plansyncKube?.stop()]);
 }
