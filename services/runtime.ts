@@ -21,7 +21,7 @@ export async function startApi(config: Config, log: Logger, pool: pg.Pool, datab
   const versions = new VersionTracker(pool, databaseUrl, log);
   await versions.start();
   const cache = config.REDIS_URL ? new RedisSearchCache(config.REDIS_URL, log, { timeoutMs: config.CACHE_TIMEOUT_MS }) : null;
-  const search = new SearchService(pool, versions, cache, config.CACHE_TTL_SECONDS);
+  const search = new SearchService(pool, versions, cache, config.CACHE_TTL_SECONDS, config.LOCAL_CACHE_MAX_MB * 1024 * 1024);
   const app = await buildApp({
     log,
     search,

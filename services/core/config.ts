@@ -21,6 +21,8 @@ const schema = z.object({
   PROCESS_BATCH_SIZE: int(1, 10000).default(500),
   FETCH_MAX_BODY_BYTES: int(1024, 8 * 1024 ** 3).default(512 * 1024 ** 2),
   CACHE_TTL_SECONDS: int(1, 86400).default(300),
+  // In-process L1 in front of Redis (per API process); 0 disables it.
+  LOCAL_CACHE_MAX_MB: int(0, 4096).default(64),
   CACHE_TIMEOUT_MS: int(1, 10000).default(50),
   RATE_LIMIT_MAX: int(0, 10_000_000).default(0),
   RATE_LIMIT_WINDOW_MS: int(1, 3_600_000).default(1000),

@@ -59,6 +59,17 @@ describe('search cache', () => {
     expect(dbQueries).toBe(1);
   });
 
+  it('answers repeats from the in-process L1 when it has one, and never across versions', async () => {
+    const withL1 = new SearchService(db.pool, versions, cache, 60, 1024 * 1024);
+    versions.version = 20;
+    expect((await withL1.search({})).source).toBe('miss');
+    const again = await withL1.search({});
+    expect(again.source).toBe('local');
+    versions.version = 21;
+    expect((await withL1.search({})).source).not.toBe('local');
+    expect(JSON.parse(again.body.toString()).data.events).toHaveLength(4);
+  });
+
   it('a new dataset version is never answered from an older cache entry', async () => {
     versions.version = 12;
     await get();
