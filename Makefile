@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_DIR := $(CURDIR)/.tools/node/node_modules/node/bin
 export PATH := $(NODE_DIR):$(CURDIR)/.testenv/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup build run test test-unit testenv typecheck bench compose-check clean
+.PHONY: setup build run test test-unit testenv testenv-up typecheck bench compose-check clean
 
 setup: node_modules/.install-stamp
 
@@ -32,10 +32,15 @@ test-unit: build
 testenv:
 	@scripts/install-test-deps.sh
 
+## testenv-up: a local kube-apiserver + etcd with the CRD applied (prints KUBECONFIG), until Ctrl-C
+testenv-up: build testenv
+	node test/env/kube/kube-env.mjs up
+
 typecheck: setup
 	npx tsc -p tsconfig.test.json
 
-bench: build
+## bench: search, ingest and controller benchmarks (JSON lines on stdout); BENCH_ONLY=search to pick
+bench: build testenv
 	npm run bench
 
 compose-check: setup

@@ -108,7 +108,7 @@ export async function benchRedis(): Promise<{ url: string; kill(): Promise<void>
 
 /** The built CLI as a child process (what a pod runs). */
 export function spawnCli(args: string[], env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', process.env.BENCH_CHILD_LOGS ? 2 : 'ignore', 'inherit'] });
   return child;
 }
 

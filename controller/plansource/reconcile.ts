@@ -73,7 +73,10 @@ export async function reconcilePlanSource(deps: ReconcileDeps, key: string, curr
     deps.log.info({ source: key }, 'finalizer released');
     return { change };
   }
-  if (!finalizers.includes(FINALIZER)) ps = await deps.api.setFinalizers(ps, [...finalizers, FINALIZER]);
+  if (!finalizers.includes(FINALIZER)) {
+    deps.log.debug({ source: key }, 'adding finalizer');
+    ps = await deps.api.setFinalizers(ps, [...finalizers, FINALIZER]);
+  }
 
   const now = (deps.now ?? (() => new Date()))();
   const generation = ps.metadata.generation ?? 0;
@@ -110,7 +113,9 @@ export async function reconcilePlanSource(deps: ReconcileDeps, key: string, curr
     headers = secret;
   }
 
+  deps.log.debug({ source: key }, 'applying schedule');
   const change = await applySchedule(deps.boss, key, spec.suspend ? null : desiredSchedule(key, spec, headers));
+  deps.log.debug({ source: key, change }, 'schedule applied');
   if (change === 'created' || change === 'updated') {
     deps.event(ps, { type: 'Normal', reason: change === 'created' ? 'ScheduleCreated' : 'ScheduleUpdated', message: `fetching ${spec.url} on "${spec.cron}" (UTC)` });
   } else if (change === 'removed') {
@@ -161,6 +166,7 @@ function conditionIs(list: Condition[] | undefined, type: Condition['type'], rea
 /** Writes status only when it changed, so an idle controller makes no API calls but reads. */
 async function writeStatus(deps: ReconcileDeps, ps: PlanSource, status: PlanSourceStatus): Promise<void> {
   if (isDeepStrictEqual(normalize(status), normalize(ps.status ?? {}))) return;
+  deps.log.debug({ source: `${ps.metadata.namespace}/${ps.metadata.name}` }, 'writing status');
   await deps.api.patchPlanSourceStatus(ps.metadata.namespace!, ps.metadata.name, status);
 }
 

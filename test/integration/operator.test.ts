@@ -82,6 +82,7 @@ describe('PlanSource reconcile', () => {
   it.each([
     ['ftp URL', { provider: { url: 'ftp://x/y' } }, 'provider.url must be an http(s) URL'],
     ['interval not whole minutes', { provider: { url: 'http://x' }, schedule: { intervalSeconds: 90 } }, 'intervalSeconds must be a whole number of minutes'],
+    ['interval not dividing an hour', { provider: { url: 'http://x' }, schedule: { intervalSeconds: 420 } }, 'intervalSeconds must divide an hour or a day evenly'],
     ['interval too short', { provider: { url: 'http://x' }, schedule: { intervalSeconds: 30 } }, 'should be greater than or equal to 60'],
     ['cron and interval', { provider: { url: 'http://x' }, schedule: { intervalSeconds: 60, cron: '* * * * *' } }, 'set either schedule.cron or schedule.intervalSeconds, not both'],
     ['min > max replicas', { provider: { url: 'http://x' }, processor: { minReplicas: 5, maxReplicas: 2 } }, 'processor.minReplicas must not exceed processor.maxReplicas'],
