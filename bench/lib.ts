@@ -98,7 +98,7 @@ export async function benchRedis(): Promise<{ url: string; kill(): Promise<void>
   return {
     url: `redis://127.0.0.1:${port}`,
     async kill() {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGKILL');
       await exited;

@@ -1,7 +1,7 @@
 // Search throughput and latency of one API process on loopback, for 10,000 stored plans:
 // cache hit (Redis), cache miss (every request a new window: Postgres), Redis down (breaker open),
 // against a baseline in the same run: a bare node:http server returning the same precomputed body.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -50,6 +50,7 @@ export async function benchSearch(): Promise<Record<string, unknown>[]> {
   await migrate(pool);
   const results: Record<string, unknown>[] = [];
   const children = [];
+  const bodyFile = join(tmpdir(), `plansync-bench-body-${process.pid}.json`);
   try {
     // Seed through the real ingest path.
     const sim = await new ProviderSimulator({ documents: ['<planList/>'], faults: ['huge'], huge: { plans: PLANS, zonesPerPlan: 10 } }).start();
@@ -75,7 +76,6 @@ export async function benchSearch(): Promise<Record<string, unknown>[]> {
     const events = (JSON.parse(body) as { data: { events: unknown[] } }).data.events.length;
 
     // The ceiling: same body, same connection handling, no work at all.
-    const bodyFile = join(tmpdir(), `plansync-bench-body-${process.pid}.json`);
     writeFileSync(bodyFile, body);
     const basePort = await freePort();
     const baseline = (await import('node:child_process')).spawn(
@@ -132,6 +132,7 @@ export async function benchSearch(): Promise<Record<string, unknown>[]> {
     return results;
   } finally {
     for (const c of children) await stopChild(c);
+    rmSync(bodyFile, { force: true });
     await redis.kill();
     await pool.end();
     await pg.stop();

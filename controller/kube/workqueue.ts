@@ -28,7 +28,11 @@ export class WorkQueue {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.metrics.onAdd?.();
     this.dirty.add(key);
-    if (this.processing.has(key)) return;
+    if (!this.processing.has(key)) this.handOut(key);
+  }
+
+  /** To a waiting worker if there is one, else to the back of the queue. */
+  private handOut(key: string): void {
     const waiter = this.waiters.shift();
     if (waiter) {
       this.dirty.delete(key);
@@ -90,17 +94,8 @@ export class WorkQueue {
 
   done(key: string): void {
     this.processing.delete(key);
-    if (!this.dirty.has(key) || this.shuttingDown) return;
     // Added again while it was being worked on: hand it out once more.
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.dirty.delete(key);
-      this.processing.add(key);
-      waiter(key);
-    } else {
-      this.queue.push(key);
-      this.metrics.onDepth?.(this.queue.length);
-    }
+    if (this.dirty.has(key) && !this.shuttingDown) this.handOut(key);
   }
 
   len(): number {

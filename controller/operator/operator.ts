@@ -39,7 +39,6 @@ export class Operator {
   private autoscaler: Autoscaler | null = null;
   private leading = false;
   private stopped = false;
-  readonly reconcileTimes: number[] = [];
 
   constructor(private readonly deps: OperatorDeps) {
     const { config, kube } = deps;
@@ -197,9 +196,7 @@ export class Operator {
         const level = statusOf(err) === 409 ? 'debug' : 'warn';
         log[level]({ source: key, err: { message: messageOf(err), status: statusOf(err) }, retryInMs: delay }, 'reconcile failed');
       } finally {
-        const seconds = (performance.now() - started) / 1000;
-        m.reconcileTime.observe({ controller: CONTROLLER }, seconds);
-        if (this.reconcileTimes.length < 100_000) this.reconcileTimes.push(seconds);
+        m.reconcileTime.observe({ controller: CONTROLLER }, (performance.now() - started) / 1000);
         m.activeWorkers.dec({ controller: CONTROLLER });
         queue.done(key);
       }

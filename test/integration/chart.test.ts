@@ -1,7 +1,7 @@
 // The Helm chart: `helm lint --strict`, snapshots of `helm template` for each value set in
 // charts/plansync/ci (pinned --kube-version), structural invariants, and every rendered manifest
 // applied with server-side dry run to the real test API server.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,8 +84,6 @@ beforeAll(async () => {
     }
   }
 });
-
-afterAll(() => undefined);
 
 describe.each(valueSets)('chart with %s', (valuesFile) => {
   let rendered: Doc[];

@@ -3,6 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decideReplicas, initialAutoscaleState, type AutoscaleState, type ProcessorPolicy } from '../../controller/autoscale/hpa.js';
 import { WorkQueue } from '../../controller/kube/workqueue.js';
+import { DEFAULT_POLICY } from '../../controller/autoscale/autoscaler.js';
 import { PlanSourceInformer } from '../../controller/kube/informer.js';
 import type { KubeClient, WatchPhase } from '../../controller/kube/client.js';
 import type { PlanSource } from '../../controller/plansource/types.js';
@@ -10,15 +11,8 @@ import { setCondition } from '../../controller/plansource/reconcile.js';
 import { silentLog } from '../helpers/ingest.js';
 import { waitFor } from '../helpers/ports.js';
 
-const policy = (p: Partial<ProcessorPolicy> = {}): ProcessorPolicy => ({
-  minReplicas: 0,
-  maxReplicas: 10,
-  targetQueueDepthPerWorker: 20,
-  activationQueueDepth: 1,
-  scaleDownStabilizationSeconds: 300,
-  cooldownSeconds: 300,
-  ...p,
-});
+// The CRD's defaults: min 0, max 10, target 20 per worker, activation 1, window and cooldown 300 s.
+const policy = (p: Partial<ProcessorPolicy> = {}): ProcessorPolicy => ({ ...DEFAULT_POLICY, ...p });
 
 describe('decideReplicas (HPA semantics on queue depth)', () => {
   // [name, current, depth, policy, last desired for the source, expected desired, expected reason]
