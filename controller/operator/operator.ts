@@ -115,7 +115,7 @@ export class Operator {
 
     this.autoscaler = new Autoscaler({
       pool: this.deps.pool,
-      log: log.child({ component: 'autoscaler' }),
+      log: log.child({ subsystem: 'autoscaler' }),
       target: deploymentTarget(this.deps.kube, this.namespace, config.PROCESSOR_DEPLOYMENT),
       sources: () => this.sourcePolicies(),
       globalMax: config.PROCESSOR_MAX_REPLICAS,

@@ -61,7 +61,7 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
   // The operator's autoscaler, with local worker concurrency standing in for processor replicas.
   const autoscaler = new Autoscaler({
     pool,
-    log: log.child({ component: 'autoscaler' }),
+    log: log.child({ subsystem: 'autoscaler' }),
     target: localConcurrencyTarget(processor),
     sources: () => declared.filter((s) => !s.spec.suspend).map((s) => ({ key: s.key, policy: s.spec.processor })),
     globalMax: Math.max(1, Math.min(config.PROCESSOR_MAX_REPLICAS, Math.floor(config.DB_POOL_MAX / 2))),
