@@ -67,14 +67,12 @@ export class KubeClient {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly coordination: CoordinationV1Api;
-  private readonly watcher: Watch;
 
   constructor(readonly kc: KubeConfig) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
     this.apps = kc.makeApiClient(AppsV1Api);
     this.coordination = kc.makeApiClient(CoordinationV1Api);
-    this.watcher = new Watch(kc);
   }
 
   /** Namespace from the current kubeconfig context (in-cluster: the pod's own). */
@@ -100,16 +98,24 @@ export class KubeClient {
     return { items, resourceVersion };
   }
 
-  /** Starts a watch; resolves once the request is made. `done` is called exactly once when it ends. */
+  /**
+   * Starts a watch; resolves once the request is made. `done` is called exactly once when it ends.
+   * client-node aborts a watch after 30 s without data, which on a quiet cluster means every 30 s;
+   * the informer runs its own silence detection, so the library's is pushed out past it.
+   */
   watchPlanSources(
     namespace: string | null,
     resourceVersion: string,
     timeoutSeconds: number,
     onEvent: (phase: WatchPhase, obj: PlanSource & { code?: number }) => void,
     done: (err: unknown) => void,
+    inactivityMs = 30_000,
   ): Promise<AbortController> {
     const path = namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
-    return this.watcher.watch(
+    const watcher = new Watch(this.kc);
+    // Not in client-node's typings (private), but the one knob for its inactivity timer.
+    (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = inactivityMs;
+    return watcher.watch(
       path,
       { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
       (phase, obj) => onEvent(phase as WatchPhase, obj),

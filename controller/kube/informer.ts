@@ -98,13 +98,16 @@ export class PlanSourceInformer {
         failures++;
       }
       if (this.stopped) break;
-      const mustRelist = reason !== 'timeout' || Date.now() >= nextRelist;
+      // A clean server-side timeout or a silent watch resumes from the last resourceVersion (a 410
+      // then forces a relist); errors and the periodic pass relist and diff.
+      const resumable = reason === 'timeout' || reason === 'watch silent';
+      const mustRelist = !resumable || Date.now() >= nextRelist;
       if (reason !== 'timeout') {
         this.log.warn({ reason, resourceVersion: this.resourceVersion }, 'PlanSource watch restarted');
         this.opts.onRestart?.(reason);
       }
       if (failures > 0) await sleep(Math.max(200, fullJitterDelay(failures, { baseDelayMs: 200, maxDelayMs: 10_000 })));
-      if (!mustRelist) continue; // clean server-side timeout: resume from the last resourceVersion
+      if (!mustRelist) continue;
       try {
         await this.relist();
         nextRelist = Date.now() + relistMs;
@@ -152,6 +155,7 @@ export class PlanSourceInformer {
             if (err && (err as Error).name !== 'AbortError') finish('error', err);
             else finish(this.restartReason ?? 'timeout');
           },
+          silenceMs + 5000, // ours fires first
         )
         .then((ac) => {
           this.abort = ac;

@@ -203,15 +203,26 @@ describe('PlanSourceInformer recovery', () => {
     expect(inf.keys()).toEqual(['n/b']);
   });
 
-  it('restarts a watch that goes silent (half-open connection) and relists', async () => {
-    const { client, calls } = fakeKube([[ps('a', '1')], [ps('a', '1'), ps('c', '3')]], [{ end: 'hang' }]);
+  it('restarts a watch that goes silent (half-open connection) from the last resourceVersion', async () => {
+    const { client, calls } = fakeKube([[ps('a', '1')]], [{ events: [['MODIFIED', ps('a', '4')]], end: 'hang' }, { events: [['ADDED', ps('c', '5')]], end: 'hang' }]);
     const restarts: string[] = [];
     const inf = new PlanSourceInformer(client, silentLog, { namespace: 'n', silenceMs: 300, onChange: () => {}, onRestart: (r) => restarts.push(r) });
     await inf.start();
-    await waitFor(() => inf.get('n/c'), 3000, 'relisted after silence');
+    await waitFor(() => inf.get('n/c'), 3000, 'event on the restarted watch');
     await inf.stop();
     expect(restarts[0]).toBe('watch silent');
-    expect(calls.lists).toBeGreaterThanOrEqual(2);
+    expect(calls.watches.slice(0, 2)).toEqual(['list-1', '4']);
+    expect(calls.lists).toBe(1);
+  });
+
+  it('relists periodically even when the watch is healthy, and reports what changed', async () => {
+    const { client, calls } = fakeKube([[ps('a', '1')], [ps('b', '2')]], [{ end: 'hang' }]);
+    const changes: string[] = [];
+    const inf = new PlanSourceInformer(client, silentLog, { namespace: 'n', relistMs: 300, silenceMs: 10_000, onChange: (k, o) => changes.push(`${k}:${o ? 'set' : 'deleted'}`) });
+    await inf.start();
+    await waitFor(() => calls.lists >= 2, 3000, 'periodic relist');
+    await inf.stop();
+    expect(changes).toEqual(expect.arrayContaining(['n/a:set', 'n/b:set', 'n/a:deleted']));
   });
 
   it('backs off and relists after a watch error', async () => {
