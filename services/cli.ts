@@ -103,7 +103,16 @@ async function main(argv: string[]): Promise<void> {
       if (command !== 'processor') {
         stops.push(await startFetchWorker(boss, pool, log, { concurrency: config.FETCH_CONCURRENCY, batchSize: config.PROCESS_BATCH_SIZE, maxBodyBytes: config.FETCH_MAX_BODY_BYTES }));
       }
-      if (command !== 'fetcher') stops.push(await startProcessWorker(boss, pool, log, config.PROCESS_CONCURRENCY));
+      if (command !== 'fetcher') {
+        const processor = await startProcessWorker(boss, pool, log, config.PROCESS_CONCURRENCY);
+        stops.push(processor);
+        // Without Kubernetes (docker compose): the operator's autoscaler drives this process's
+        // concurrency instead of replicas, with the policies of the PlanSource files.
+        if (config.PROCESS_AUTOSCALE) {
+          const { startLocalAutoscaler } = await import('../controller/autoscale/autoscaler.js');
+          stops.push(startLocalAutoscaler(config, log, pool, processor));
+        }
+      }
       stops.push(startQueueDepthMetrics(boss, log));
       stops.push(await startMetricsServer(config.METRICS_PORT, config.HOST, log));
       break;

@@ -1,8 +1,11 @@
 // The I/O half of the autoscaler: reads queue depth per source from pg-boss's job table, asks the
 // pure decideReplicas() for a replica count, and applies it to a target (a Deployment's scale
 // subresource in Kubernetes, the local processor's concurrency in file mode).
+import { resolve } from 'node:path';
 import type pg from 'pg';
+import type { Config } from '../../services/core/config.js';
 import type { Logger } from '../../services/core/logger.js';
+import { loadPlanSources } from '../file-mode/file-sources.js';
 import { QUEUE } from '../../services/core/queues.js';
 import { controllerMetrics } from '../operator/metrics.js';
 import { resolveSpec } from '../plansource/resolve.js';
@@ -101,4 +104,31 @@ export class Autoscaler {
     }
     return decision;
   }
+}
+
+/**
+ * File mode outside one process (docker compose): a processor scales its own concurrency from the
+ * queue depth, with the policies of the PlanSource files it can read (re-read every tick).
+ */
+export function startLocalAutoscaler(
+  config: Config,
+  log: Logger,
+  pool: pg.Pool,
+  worker: { concurrency(): number; setConcurrency(n: number): Promise<void> },
+): Autoscaler {
+  const dir = resolve(config.PLANSOURCES_DIR);
+  const scaler = new Autoscaler({
+    pool,
+    log: log.child({ subsystem: 'autoscaler' }),
+    target: localConcurrencyTarget(worker),
+    sources: () =>
+      loadPlanSources(dir)
+        .sources.filter((s) => !s.spec.suspend)
+        .map((s) => ({ key: s.key, policy: s.spec.processor })),
+    globalMax: Math.max(1, Math.min(config.PROCESSOR_MAX_REPLICAS, Math.floor(config.DB_POOL_MAX / 2))),
+    intervalMs: config.AUTOSCALE_INTERVAL_SECONDS * 1000,
+    minReplicas: 1,
+  });
+  scaler.start();
+  return scaler;
 }

@@ -49,6 +49,8 @@ const schema = z.object({
   PROCESSOR_DEPLOYMENT: z.string().default('plansync-processor'),
   PROCESSOR_MAX_REPLICAS: int(0, 1000).default(20),
   AUTOSCALE_INTERVAL_SECONDS: int(1, 3600).default(15),
+  // `processor` without Kubernetes: scale own concurrency from queue depth (PlanSource files in PLANSOURCES_DIR).
+  PROCESS_AUTOSCALE: bool.default(false),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -12,8 +12,8 @@ import { startFetchWorker } from '../fetcher/worker.js';
 import { startProcessWorker } from '../processor/worker.js';
 import { ProviderSimulator } from '../provider-sim/server.js';
 import { onShutdown, startApi, startQueueDepthMetrics, type Stoppable } from '../runtime.js';
-import { FileSourceController, type LoadedSource } from '../../controller/file-mode/file-sources.js';
-import { Autoscaler, localConcurrencyTarget } from '../../controller/autoscale/autoscaler.js';
+import { FileSourceController } from '../../controller/file-mode/file-sources.js';
+import { startLocalAutoscaler } from '../../controller/autoscale/autoscaler.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
 export async function runDev(config: Config, log: Logger): Promise<void> {
@@ -54,22 +54,12 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
   stops.push(fetcher);
   const processor = await startProcessWorker(boss, pool, log, config.PROCESS_CONCURRENCY);
   stops.push(processor);
-  let declared: LoadedSource[] = [];
-  const sources = new FileSourceController({ dir: resolve(config.PLANSOURCES_DIR), boss, log, urlOverride, onSync: (s) => (declared = s) });
+  const sources = new FileSourceController({ dir: resolve(config.PLANSOURCES_DIR), boss, log, urlOverride });
   await sources.start();
   stops.push(sources);
-  // The operator's autoscaler, with local worker concurrency standing in for processor replicas.
-  const autoscaler = new Autoscaler({
-    pool,
-    log: log.child({ subsystem: 'autoscaler' }),
-    target: localConcurrencyTarget(processor),
-    sources: () => declared.filter((s) => !s.spec.suspend).map((s) => ({ key: s.key, policy: s.spec.processor })),
-    globalMax: Math.max(1, Math.min(config.PROCESSOR_MAX_REPLICAS, Math.floor(config.DB_POOL_MAX / 2))),
-    intervalMs: config.AUTOSCALE_INTERVAL_SECONDS * 1000,
-    minReplicas: 1, // in-process workers cost nothing idle; keep one so data flows within seconds
-  });
-  autoscaler.start();
-  stops.push(autoscaler);
+  // The operator's autoscaler, with local worker concurrency standing in for processor replicas
+  // (never below one, so data flows within seconds).
+  stops.push(startLocalAutoscaler(config, log, pool, processor));
   const api = await startApi(config, log, pool, databaseUrl);
   stops.push(api);
   log.info(`plansync dev is up: curl 'http://localhost:${api.port}/search?starts_at=2021-01-01T00:00:00Z&ends_at=2022-12-31T00:00:00Z'`);

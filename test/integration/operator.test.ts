@@ -6,7 +6,10 @@ import { loadConfig } from '../../services/core/config.js';
 import { QUEUE, startBoss } from '../../services/core/queues.js';
 import { messageOf, statusOf } from '../../controller/kube/client.js';
 import { Operator } from '../../controller/operator/operator.js';
-import { Autoscaler, DEFAULT_POLICY, localConcurrencyTarget } from '../../controller/autoscale/autoscaler.js';
+import { startLocalAutoscaler } from '../../controller/autoscale/autoscaler.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FINALIZER, type PlanSource } from '../../controller/plansource/types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { silentLog } from '../helpers/ingest.js';
@@ -204,26 +207,31 @@ describe('processor autoscaler', () => {
     expect(distinct.at(-1)).toBe(0);
   });
 
-  it('file mode: local processor concurrency follows queue depth, never below one', async () => {
-    const source = 'files/local';
+  it('file mode: local processor concurrency follows queue depth with the PlanSource files\' policy, never below one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plansync-files-'));
+    writeFileSync(
+      join(dir, 'local.yaml'),
+      `apiVersion: plansync.dev/v1alpha1
+kind: PlanSource
+metadata: { name: local, namespace: files }
+spec:
+  provider: { url: "http://provider.example/local" }
+  processor: { targetQueueDepthPerWorker: 5, scaleDownStabilizationSeconds: 0, cooldownSeconds: 0 }
+`,
+    );
     let concurrency = 2;
     const changes: number[] = [];
     const worker = { concurrency: () => concurrency, setConcurrency: async (n: number) => void changes.push((concurrency = n)) };
-    const scaler = new Autoscaler({
-      pool: db.pool,
-      log: silentLog,
-      target: localConcurrencyTarget(worker),
-      sources: () => [{ key: source, policy: { ...DEFAULT_POLICY, targetQueueDepthPerWorker: 5, scaleDownStabilizationSeconds: 0, cooldownSeconds: 0 } }],
-      globalMax: 4,
-      minReplicas: 1,
-    });
+    const config = loadConfig({ PLANSOURCES_DIR: dir, DB_POOL_MAX: '8', AUTOSCALE_INTERVAL_SECONDS: '3600' });
+    const scaler = startLocalAutoscaler(config, silentLog, db.pool, worker);
+    await scaler.stop(); // only the first, idle tick: 2 -> 1 (never 0 in file mode)
     const ids: string[] = [];
-    for (let i = 0; i < 30; i++) ids.push((await boss.send(QUEUE.process, { source, timezone: 'UTC', observedAt: new Date().toISOString(), fetchId: 'f', seq: i, plans: [] }))!);
-    expect((await scaler.tick())!.perSource[source]).toBe(6);
-    expect(concurrency).toBe(4); // ceil(30 / 5) = 6, capped by the global maximum
+    for (let i = 0; i < 30; i++) ids.push((await boss.send(QUEUE.process, { source: 'files/local', timezone: 'UTC', observedAt: new Date().toISOString(), fetchId: 'f', seq: i, plans: [] }))!);
+    expect((await scaler.tick())!.perSource['files/local']).toBe(6); // ceil(30 / 5)
+    expect(concurrency).toBe(4); // capped at DB_POOL_MAX / 2
     await boss.deleteJob(QUEUE.process, ids);
     await scaler.tick();
-    expect(concurrency).toBe(1);
-    expect(changes).toEqual([4, 1]);
+    expect(changes).toEqual([1, 4, 1]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
