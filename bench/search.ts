@@ -1,6 +1,7 @@
 // Search throughput and latency of one API process on loopback, for 10,000 stored plans:
 // cache hit (Redis), cache miss (every request a new window: Postgres), Redis down (breaker open),
 // against a baseline in the same run: a bare node:http server returning the same precomputed body.
+import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +79,7 @@ export async function benchSearch(): Promise<Record<string, unknown>[]> {
     // The ceiling: same body, same connection handling, no work at all.
     writeFileSync(bodyFile, body);
     const basePort = await freePort();
-    const baseline = (await import('node:child_process')).spawn(
+    const baseline = spawn(
       process.execPath,
       [
         '-e',

@@ -69,7 +69,7 @@ export async function startMetricsServer(port: number, host: string, log: Logger
   return { port: bound, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-/** Queue depth for metrics and the autoscaler: queued (ready + retry) plus active. */
+/** Queue depth for the metrics gauges: queued (ready + retry) plus active. */
 export async function queueDepth(boss: PgBoss, name: string = QUEUE.process): Promise<{ queued: number; active: number }> {
   const q = await boss.getQueue(name);
   const queued = q ? q.queuedCount - q.deferredCount : 0;

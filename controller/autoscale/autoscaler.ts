@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../../services/core/config.js';
 import type { Logger } from '../../services/core/logger.js';
-import { loadPlanSources } from '../file-mode/file-sources.js';
+import { loadPlanSources, type LoadedSource } from '../file-mode/file-sources.js';
 import { QUEUE } from '../../services/core/queues.js';
 import { controllerMetrics } from '../operator/metrics.js';
 import { resolveSpec } from '../plansource/resolve.js';
@@ -57,7 +57,6 @@ export class Autoscaler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private loads = new Map<string, { queueDepth: number; workers: number }>();
-  last: AutoscaleDecision | null = null;
 
   constructor(private readonly opts: AutoscalerOptions) {}
 
@@ -94,7 +93,6 @@ export class Autoscaler {
     if (current === null) return null;
     const decision = decideReplicas({ current, sources: loads, globalMax: this.opts.globalMax, now, state: this.state });
     this.state = decision.state;
-    this.last = decision;
     this.loads = new Map(loads.map((l) => [l.key, { queueDepth: l.depth, workers: decision.perSource[l.key] ?? 0 }]));
     const desired = Math.max(this.opts.minReplicas ?? 0, decision.desired);
     controllerMetrics.desiredReplicas.set(desired);
@@ -107,23 +105,24 @@ export class Autoscaler {
 }
 
 /**
- * File mode outside one process (docker compose): a processor scales its own concurrency from the
- * queue depth, with the policies of the PlanSource files it can read (re-read every tick).
+ * File mode: a processor scales its own concurrency from the queue depth, with the policies of the
+ * PlanSource files. `declared` gives the sources when a FileSourceController in the same process
+ * already reads them (make run); otherwise (docker compose) the files are re-read every tick.
  */
 export function startLocalAutoscaler(
   config: Config,
   log: Logger,
   pool: pg.Pool,
   worker: { concurrency(): number; setConcurrency(n: number): Promise<void> },
+  declared: () => LoadedSource[] = () => loadPlanSources(resolve(config.PLANSOURCES_DIR)).sources,
 ): Autoscaler {
-  const dir = resolve(config.PLANSOURCES_DIR);
   const scaler = new Autoscaler({
     pool,
     log: log.child({ subsystem: 'autoscaler' }),
     target: localConcurrencyTarget(worker),
     sources: () =>
-      loadPlanSources(dir)
-        .sources.filter((s) => !s.spec.suspend)
+      declared()
+        .filter((s) => !s.spec.suspend)
         .map((s) => ({ key: s.key, policy: s.spec.processor })),
     globalMax: Math.max(1, Math.min(config.PROCESSOR_MAX_REPLICAS, Math.floor(config.DB_POOL_MAX / 2))),
     intervalMs: config.AUTOSCALE_INTERVAL_SECONDS * 1000,

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../../services/core/config.js';
 import type { Logger } from '../../services/core/logger.js';
+import { backoffCeiling, sleep } from '../../services/core/backoff.js';
 import { Autoscaler, DEFAULT_POLICY, type ScaleTarget } from '../autoscale/autoscaler.js';
 import { KubeClient, statusOf, messageOf } from '../kube/client.js';
 import { PlanSourceInformer } from '../kube/informer.js';
@@ -132,7 +133,7 @@ export class Operator {
         return await fn();
       } catch (err) {
         this.deps.log.warn({ err: { message: messageOf(err), status: statusOf(err) }, attempt }, `${what} failed; retrying`);
-        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+        await sleep(backoffCeiling(attempt, { baseDelayMs: 500, maxDelayMs: 10_000 }));
       }
     }
   }

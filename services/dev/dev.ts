@@ -12,7 +12,7 @@ import { startFetchWorker } from '../fetcher/worker.js';
 import { startProcessWorker } from '../processor/worker.js';
 import { ProviderSimulator } from '../provider-sim/server.js';
 import { onShutdown, startApi, startQueueDepthMetrics, type Stoppable } from '../runtime.js';
-import { FileSourceController } from '../../controller/file-mode/file-sources.js';
+import { FileSourceController, type LoadedSource } from '../../controller/file-mode/file-sources.js';
 import { startLocalAutoscaler } from '../../controller/autoscale/autoscaler.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
@@ -54,12 +54,13 @@ export async function runDev(config: Config, log: Logger): Promise<void> {
   stops.push(fetcher);
   const processor = await startProcessWorker(boss, pool, log, config.PROCESS_CONCURRENCY);
   stops.push(processor);
-  const sources = new FileSourceController({ dir: resolve(config.PLANSOURCES_DIR), boss, log, urlOverride });
+  let declared: LoadedSource[] = [];
+  const sources = new FileSourceController({ dir: resolve(config.PLANSOURCES_DIR), boss, log, urlOverride, onSync: (s) => (declared = s) });
   await sources.start();
   stops.push(sources);
   // The operator's autoscaler, with local worker concurrency standing in for processor replicas
-  // (never below one, so data flows within seconds).
-  stops.push(startLocalAutoscaler(config, log, pool, processor));
+  // (never below one, so data flows within seconds); it uses the sources the files just gave.
+  stops.push(startLocalAutoscaler(config, log, pool, processor, () => declared));
   const api = await startApi(config, log, pool, databaseUrl);
   stops.push(api);
   log.info(`plansync dev is up: curl 'http://localhost:${api.port}/search?starts_at=2021-01-01T00:00:00Z&ends_at=2022-12-31T00:00:00Z'`);

