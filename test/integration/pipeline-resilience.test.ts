@@ -39,6 +39,10 @@ describe('PostgreSQL restarted mid-ingest', () => {
     const doc = [...syntheticPlanList({ plans: 3000, zonesPerPlan: 20 })].join('');
     const sim = await new ProviderSimulator({ documents: [doc] }).start();
     const boss = await startBoss(server.url, log, { superviseIntervalSeconds: 1 });
+    // A job in flight when the server goes away cannot record its outcome; it comes back when its
+    // lease ends. Short leases here, so that happens within the test rather than after minutes.
+    await boss.updateQueue(QUEUE.process, { expireInSeconds: 5 });
+    await boss.updateQueue(QUEUE.fetch, { expireInSeconds: 10 });
     const stops: Stoppable[] = [];
     stops.push(await startFetchWorker(boss, pool, log, { concurrency: 1, batchSize: 50, maxBodyBytes: 1 << 26 }));
     stops.push(await startProcessWorker(boss, pool, log, 1));
