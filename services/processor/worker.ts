@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { PgBoss } from 'pg-boss';
+import type { JobResult, PgBoss } from 'pg-boss';
 import type { Logger } from '../core/logger.js';
 import { metrics } from '../core/metrics.js';
 import { QUEUE, type ProcessJobData } from '../core/queues.js';
@@ -11,18 +11,38 @@ export interface ProcessWorker {
   concurrency(): number;
 }
 
+const FETCH_JOBS = 4;
+
 /** Processor worker; in file mode the autoscaler changes its local concurrency instead of pod replicas. */
 export async function startProcessWorker(boss: PgBoss, pool: pg.Pool, log: Logger, concurrency: number): Promise<ProcessWorker> {
   let current = 0;
-  const handler = async ([job]: { data: ProcessJobData; id: string }[]) => {
-    if (!job) return;
-    const { written, version } = await storeBatch(pool, job.data);
-    metrics.plansIngested.inc({ source: job.data.source }, written);
-    log.debug({ source: job.data.source, fetchId: job.data.fetchId, seq: job.data.seq, written, version }, 'batch stored');
-    return { written };
+  // Up to FETCH_JOBS jobs per fetch, and fetch again at once while fetches come back full: with one
+  // job per fetch, pg-boss waits the polling interval between jobs, which capped a worker at two
+  // batches a second however fast the batches were stored. Each job still succeeds or fails on its
+  // own (perJobResults), so one bad batch is retried alone.
+  const handler = async (jobs: { data: ProcessJobData; id: string }[]): Promise<JobResult[]> => {
+    const results: JobResult[] = [];
+    for (const job of jobs) {
+      try {
+        const { written, version } = await storeBatch(pool, job.data);
+        metrics.plansIngested.inc({ source: job.data.source }, written);
+        log.debug({ source: job.data.source, fetchId: job.data.fetchId, seq: job.data.seq, written, version }, 'batch stored');
+        results.push({ id: job.id, status: 'completed', output: { written } });
+      } catch (err) {
+        log.warn({ err, source: job.data.source, fetchId: job.data.fetchId, seq: job.data.seq }, 'batch failed; it will be retried');
+        results.push({ id: job.id, status: 'failed', output: { message: (err as Error).message } });
+      }
+    }
+    return results;
   };
   const start = async (n: number) => {
-    if (n > 0) await boss.work<ProcessJobData>(QUEUE.process, { localConcurrency: n, batchSize: 1, pollingIntervalSeconds: 0.5 }, handler);
+    if (n > 0) {
+      await boss.work<ProcessJobData>(
+        QUEUE.process,
+        { localConcurrency: n, batchSize: FETCH_JOBS, burstWhenBatchFull: true, perJobResults: true, pollingIntervalSeconds: 0.5 },
+        handler,
+      );
+    }
     current = n;
   };
   await start(concurrency);
